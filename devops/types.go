@@ -35,14 +35,14 @@ type IdentityRef struct {
 
 // Build is the subset of the Build schema the bot shows.
 type Build struct {
-	ID           int         `json:"id"`
-	BuildNumber  string      `json:"buildNumber"`
-	Status       string      `json:"status"` // notStarted, inProgress, completed, cancelling, postponed, none, all
-	Result       string      `json:"result"` // succeeded, partiallySucceeded, failed, canceled, none
-	QueueTime    time.Time   `json:"queueTime"`
-	StartTime    time.Time   `json:"startTime"`
-	FinishTime   time.Time   `json:"finishTime"`
-	SourceBranch string      `json:"sourceBranch"`
+	ID           int       `json:"id"`
+	BuildNumber  string    `json:"buildNumber"`
+	Status       string    `json:"status"` // notStarted, inProgress, completed, cancelling, postponed, none, all
+	Result       string    `json:"result"` // succeeded, partiallySucceeded, failed, canceled, none
+	QueueTime    time.Time `json:"queueTime"`
+	StartTime    time.Time `json:"startTime"`
+	FinishTime   time.Time `json:"finishTime"`
+	SourceBranch string    `json:"sourceBranch"`
 	Definition   struct {
 		ID   int    `json:"id"`
 		Name string `json:"name"`
@@ -70,13 +70,13 @@ type BuildListOptions struct {
 
 // WorkItem is the subset shown.
 type WorkItem struct {
-	ID           int
-	Title        string
-	Type         string
-	State        string
-	Project      string // System.TeamProject
-	AssignedTo   string // display name
-	ChangedDate  time.Time
+	ID          int
+	Title       string
+	Type        string
+	State       string
+	Project     string // System.TeamProject
+	AssignedTo  string // display name
+	ChangedDate time.Time
 }
 
 // WorkItemOptions for MyWorkItems. Top 0 means 10.
