@@ -9,10 +9,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/adobot/adobot/devops"
 	"github.com/adobot/adobot/store"
+	"golang.org/x/sync/singleflight"
 )
 
 // ResourceID is Azure DevOps' Entra resource.
@@ -50,16 +53,13 @@ type Provider interface {
 // EntraConfig / LegacyConfig configure the providers.
 type EntraConfig struct {
 	AuthorityURL, Tenant, ClientID, ClientSecret, RedirectURL string
-	HTTPClient                                                 *http.Client
+	HTTPClient                                                *http.Client
 }
 
 type LegacyConfig struct {
 	VSSPSURL, ClientID, ClientSecret, RedirectURL string
 	HTTPClient                                    *http.Client
 }
-
-func NewEntra(cfg EntraConfig) Provider   { panic("stub") }
-func NewLegacy(cfg LegacyConfig) Provider { panic("stub") }
 
 // Directory looks up the Slack person's email (users.info) for LINK_REQUIRE_EMAIL_MATCH.
 type Directory interface {
@@ -83,27 +83,75 @@ type Config struct {
 	Notifier          Notifier
 	Logger            *slog.Logger
 	Now               func() time.Time // nil = time.Now
+	// Metrics is optional; nil counts nothing.
+	Metrics Metrics
 }
 
-// Service is sign-in plus token sources.
-type Service struct{}
+// Metrics receives counters (a Prometheus CounterVec adapter fits). event is
+// "link" or "refresh"; outcome a short word ("ok", "grant_gone", "busy", ...).
+type Metrics interface {
+	Count(event, outcome string)
+}
 
-func NewService(cfg Config) *Service { panic("stub") }
+// Service is sign-in plus token sources. Safe for concurrent use.
+type Service struct {
+	cfg  Config
+	prov Provider
+	st   *store.Store
+	log  *slog.Logger
+	now  func() time.Time
 
-// StartLink creates single-use state + PKCE verifier for k and returns the URL to DM
-// (PublicURL + "/oauth/start?state=..."; following it redirects to the provider; a
-// link previewer fetching it consumes nothing).
-func (s *Service) StartLink(ctx context.Context, k store.UserKey) (string, error) { panic("stub") }
+	flights singleflight.Group
 
-// Handler serves GET /oauth/start and GET /oauth/callback.
-func (s *Service) Handler() http.Handler { panic("stub") }
+	negMu sync.Mutex
+	neg   map[store.UserKey]negEntry
 
-// TokenSource for k; rec is the record the caller already loaded (saves a Redis round
-// trip; nil means load it). It implements devops.TokenSource.
-func (s *Service) TokenSource(k store.UserKey, rec *store.Record) devops.TokenSource { panic("stub") }
+	// Tuning; tests shorten these.
+	lockTTL        time.Duration // refresh lock lifetime, extended every lockTTL/3
+	waitMax        time.Duration // how long a waiter polls before ErrRefreshBusy
+	pollEvery      time.Duration // waiter poll period (jittered)
+	refreshTimeout time.Duration // one IdP refresh call, detached from the request
+	proactive      time.Duration // refresh when the token expires within this
+	negTTL         time.Duration // negative cache after a transient IdP failure
+	notifyWait     time.Duration // how long the callback page waits for Notifier
+	noExtend       bool          // test knob: never extend the refresh lock
+}
 
-// Unlink deletes everything stored for k and returns where the person removes the
-// app's access in their account (Entra: My Apps; legacy: Azure DevOps Authorizations).
-func (s *Service) Unlink(ctx context.Context, k store.UserKey) (removeAccessURL string, err error) {
-	panic("stub")
+type negEntry struct {
+	until time.Time
+	err   error
+}
+
+// NewService wires a Service. Logger nil = slog.Default().
+func NewService(cfg Config) *Service {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Service{
+		cfg:            cfg,
+		prov:           cfg.Provider,
+		st:             cfg.Store,
+		log:            log.With("component", "adoauth"),
+		now:            now,
+		neg:            map[store.UserKey]negEntry{},
+		lockTTL:        10 * time.Second,
+		waitMax:        5 * time.Second,
+		pollEvery:      50 * time.Millisecond,
+		refreshTimeout: 20 * time.Second,
+		proactive:      5 * time.Minute,
+		negTTL:         2 * time.Second,
+		notifyWait:     2 * time.Second,
+	}
+}
+
+func (s *Service) count(event, outcome string) {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Count(event, outcome)
+	}
 }
