@@ -516,6 +516,12 @@ func (b *Bot) prepare(ctx context.Context, rc *runCtx, project string) (string, 
 		return "", nil, adoauth.ErrNeedsRelink
 	}
 	rc.rec = rec
+	// A person linked before adobot asked for a scope (or who did not grant it) is told
+	// so without a call: the real service answers such a token with a plain 401 that
+	// names no scope, which would otherwise cost a pointless refresh.
+	if need := commandScope(rc.cmd.Name); need != "" && len(rec.Scopes) > 0 && !hasScope(rec.Scopes, need) {
+		return "", nil, &missingScopeError{scope: need}
+	}
 	if org == "" {
 		org = rec.DefaultOrg
 		if org == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/adobot/adobot/adoauth"
 	"github.com/adobot/adobot/devops"
@@ -35,6 +36,7 @@ func mapError(err error, org, project string) mapped {
 		nf  *devops.NotFoundError
 		ve  *devops.ValidationError
 		per *ParseError
+		mse *missingScopeError
 	)
 	switch {
 	case errors.Is(err, errNotLinked), errors.Is(err, store.ErrNotFound):
@@ -53,6 +55,8 @@ func mapError(err error, org, project string) mapped {
 			secs = 1
 		}
 		return mapped{text: fmt.Sprintf("Azure DevOps is rate limiting; try again in %d s.", secs), outcome: "rate_limited"}
+	case errors.As(err, &mse):
+		return missingScope(mse.scope)
 	case errors.As(err, &ae) && ae.MissingScope != "":
 		return missingScope(ae.MissingScope)
 	case errors.As(err, &pe) && pe.MissingScope != "":
@@ -89,4 +93,34 @@ func missingScope(scope string) mapped {
 		text:    fmt.Sprintf("Your sign-in lacks the *%s* permission needed for this. Link again to grant it.", esc(scope)),
 		connect: true, outcome: "missing_scope",
 	}
+}
+
+// missingScopeError: the stored grant lacks the Azure DevOps scope a command needs.
+type missingScopeError struct{ scope string }
+
+func (e *missingScopeError) Error() string { return "bot: sign-in lacks scope " + e.scope }
+
+// commandScope is the Azure DevOps scope a command's calls need ("" for none).
+func commandScope(name string) string {
+	switch name {
+	case "builds":
+		return "vso.build"
+	case "workitems":
+		return "vso.work"
+	case "projects":
+		return "vso.project"
+	case "repos", "prs":
+		return "vso.code"
+	}
+	return ""
+}
+
+// hasScope matches short ("vso.code") and resource-prefixed scope names.
+func hasScope(scopes []string, want string) bool {
+	for _, s := range scopes {
+		if s == want || strings.HasSuffix(s, "/"+want) {
+			return true
+		}
+	}
+	return false
 }

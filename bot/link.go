@@ -30,10 +30,10 @@ func usageReply(note string) reply {
 		"• `/ado unlink` — disconnect it and delete your stored sign-in\n" +
 		"• `/ado status` — who you're linked as, default organization, sign-in health\n" +
 		"• `/ado org [NAME]` — list your organizations, or set your default\n" +
-		"• `/ado builds <project> [--branch B] [--failed] [--top N] [--org O]` — recent builds, newest first\n" +
+		"• `/ado builds &lt;project&gt; [--branch B] [--failed] [--top N] [--org O]` — recent builds, newest first\n" +
 		"• `/ado workitems [project] [--top N] [--org O]` — open work items assigned to you\n" +
 		"• `/ado projects [--org O]` — projects in the organization\n" +
-		"• `/ado repos <project> [--org O]` — Git repositories of a project\n" +
+		"• `/ado repos &lt;project&gt; [--org O]` — Git repositories of a project\n" +
 		"• `/ado prs [project] [--mine] [--org O]` — active pull requests you review (`--mine`: ones you created)\n" +
 		"• `/ado help` — this message\n" +
 		"Quote names with spaces: `/ado builds \"Mobile App\"`. `--top` is 1–50 (default 10).")

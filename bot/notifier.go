@@ -62,5 +62,5 @@ func linkedMessage(rec *store.Record) string {
 	} else {
 		text += " Set a default organization with `/ado org NAME`."
 	}
-	return text + " Try `/ado builds <project>`."
+	return text + " Try `/ado builds &lt;project&gt;`."
 }
