@@ -37,6 +37,7 @@ func mapError(err error, org, project string) mapped {
 		ve  *devops.ValidationError
 		per *ParseError
 		mse *missingScopeError
+		er  *devops.ErrorResponse
 	)
 	switch {
 	case errors.Is(err, errNotLinked), errors.Is(err, store.ErrNotFound):
@@ -82,6 +83,8 @@ func mapError(err error, org, project string) mapped {
 		return mapped{text: fmt.Sprintf("That %s name isn't valid: %s", esc(field), escClip(ve.Reason, 300)), outcome: "user_error"}
 	case errors.As(err, &per):
 		return mapped{text: esc(per.Msg), outcome: "user_error"}
+	case errors.As(err, &er) && er.StatusCode >= 500:
+		return mapped{text: fmt.Sprintf("Azure DevOps is having trouble right now (HTTP %d) — try again in a minute.", er.StatusCode), outcome: "upstream_error"}
 	case errors.Is(err, context.DeadlineExceeded):
 		return mapped{text: "That took too long — Azure DevOps did not answer in time.", unexpected: true, outcome: "error"}
 	}

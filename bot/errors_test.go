@@ -40,6 +40,8 @@ func TestMapError(t *testing.T) {
 		{"no org", errNoOrg, "", []string{"/ado org NAME"}, false, false},
 		{"parse", &ParseError{Msg: "--top needs a value."}, "", []string{"--top needs a value."}, false, false},
 		{"timeout", wrap(context.DeadlineExceeded), "", []string{"too long"}, false, true},
+		{"upstream 503", wrap(&devops.ErrorResponse{StatusCode: 503, Message: "down"}), "", []string{"Azure DevOps is having trouble right now (HTTP 503)"}, false, false},
+		{"upstream 400", wrap(&devops.ErrorResponse{StatusCode: 400, Message: "bad"}), "", []string{"Something went wrong"}, false, true},
 		{"other", fmt.Errorf("boom"), "", []string{"Something went wrong"}, false, true},
 	}
 	for _, tc := range tests {

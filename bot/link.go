@@ -62,7 +62,7 @@ func linkedAs(rec *store.Record) string {
 }
 
 func (b *Bot) cmdLink(ctx context.Context, rc *runCtx) (reply, error) {
-	rec, err := b.cfg.Store.Get(ctx, rc.key)
+	rec, err := b.record(ctx, rc)
 	switch {
 	case err == nil && !rec.NeedsRelink:
 		text := "You're linked as " + linkedAs(rec) + ". Relink?"
@@ -104,7 +104,7 @@ func (b *Bot) cmdUnlink(ctx context.Context, rc *runCtx) (reply, error) {
 }
 
 func (b *Bot) cmdStatus(ctx context.Context, rc *runCtx) (reply, error) {
-	rec, err := b.cfg.Store.Get(ctx, rc.key)
+	rec, err := b.record(ctx, rc)
 	if errors.Is(err, store.ErrNotFound) {
 		r := textReply("You're not linked to Azure DevOps.")
 		r.Blocks = append(r.Blocks, b.connectActions(ctx, rc.key, "Connect Azure DevOps", rc.log)...)
@@ -151,7 +151,7 @@ func (b *Bot) effectiveDefaultOrg(rec *store.Record) string {
 }
 
 func (b *Bot) cmdOrg(ctx context.Context, rc *runCtx) (reply, error) {
-	rec, err := b.cfg.Store.Get(ctx, rc.key)
+	rec, err := b.record(ctx, rc)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return reply{}, errNotLinked

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	fastjson "github.com/goccy/go-json"
 	"io"
 	"net/http"
 	"net/url"
@@ -133,9 +134,18 @@ func (c *Client) once(ctx context.Context, cl *call, tok string, v any) (http.He
 		return nil, err
 	}
 	if v != nil {
-		dec := json.NewDecoder(io.LimitReader(resp.Body, maxSuccessBody))
-		if err := dec.Decode(v); err != nil {
-			if errors.Is(err, io.EOF) {
+		// Answers are read whole, then decoded with goccy/go-json: Azure DevOps
+		// objects are large (a build is ~5 KB) and encoding/json's decoding was
+		// most of a command's CPU (8× slower on a 50-build page).
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1))
+		if err == nil && len(body) > maxSuccessBody {
+			err = fmt.Errorf("answer larger than %d bytes", maxSuccessBody)
+		}
+		if err == nil {
+			err = decodeAnswer(body, v)
+		}
+		if err != nil {
+			if len(body) == 0 || errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
 			if ctx.Err() != nil {
@@ -178,3 +188,7 @@ func redact(err error, tok string) {
 		r(&e.Message)
 	}
 }
+
+// decodeAnswer decodes a successful answer. goccy/go-json decodes Azure DevOps'
+// large objects about 8× faster than encoding/json (see BenchmarkDecodeBuilds).
+func decodeAnswer(body []byte, v any) error { return fastjson.Unmarshal(body, v) }

@@ -266,9 +266,11 @@ func FuzzOpen(f *testing.F) {
 	f.Add("-1", sealedGood[:SealOverhead], []byte(`{"exp":"not a time"}`))
 	f.Add("9223372036854775808", sealedGood, []byte(`{"scp":[1,2]}`))
 	f.Add("5", append([]byte{1, keyID(key)}, make([]byte, 40)...), []byte("\xff\xfe"))
+	f.Add("5", sealedGood, []byte("z\x00\x00\xff\xff"))
+	f.Add("5", sealedGood, append([]byte{tagDeflate}, good...))
 	f.Fuzz(func(t *testing.T, v string, blob, plain []byte) {
 		// Raw bytes from Redis: must fail cleanly (a forged tag is out of reach).
-		if r, _, err := openRecord(s, rkey, v, blob); err == nil {
+		if r, _, err := openRecord(s, &codec{}, rkey, v, blob); err == nil {
 			if r.Version <= 0 {
 				t.Fatalf("opened with version %d", r.Version)
 			}
@@ -280,7 +282,7 @@ func FuzzOpen(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := openRecord(s, rkey, v, sealed); err != nil && !errors.Is(err, ErrSealBroken) {
+		if _, _, err := openRecord(s, &codec{}, rkey, v, sealed); err != nil && !errors.Is(err, ErrSealBroken) {
 			t.Fatalf("error %v is not ErrSealBroken", err)
 		}
 	})

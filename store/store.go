@@ -130,6 +130,7 @@ type Store struct {
 	rdb    redis.UniversalClient
 	sealer *Sealer
 	opts   Options
+	codec  *codec
 }
 
 // Connect parses a redis:// or rediss:// URL and returns a client with short timeouts.
@@ -174,7 +175,7 @@ func New(rdb redis.UniversalClient, sealer *Sealer, opts Options) *Store {
 	if opts.StateTTL <= 0 {
 		opts.StateTTL = defaultStateTTL
 	}
-	return &Store{rdb: rdb, sealer: sealer, opts: opts}
+	return &Store{rdb: rdb, sealer: sealer, opts: opts, codec: &codec{}}
 }
 
 func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -237,19 +238,23 @@ func (s *Store) sealRecord(key string, v int64, r *Record) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: encode record: %w", err)
 	}
-	return s.sealer.Seal(recordAAD(key, strconv.FormatInt(v, 10)), js)
+	return s.sealer.Seal(recordAAD(key, strconv.FormatInt(v, 10)), s.codec.pack(js))
 }
 
 // openRecord is the whole read path after Redis: version parse, open, JSON decode.
 // Every failure is an *OpenError (errors.Is ErrSealBroken).
-func openRecord(sealer *Sealer, key, v string, blob []byte) (*Record, bool, error) {
+func openRecord(sealer *Sealer, c *codec, key, v string, blob []byte) (*Record, bool, error) {
 	ver, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || ver <= 0 {
 		return nil, false, &OpenError{Reason: "version field is not a positive integer"}
 	}
-	js, stale, err := sealer.Open(recordAAD(key, v), blob)
+	packed, stale, err := sealer.Open(recordAAD(key, v), blob)
 	if err != nil {
 		return nil, false, err
+	}
+	js, err := c.unpack(packed)
+	if err != nil {
+		return nil, false, &OpenError{Reason: "record does not inflate"}
 	}
 	var r Record
 	if err := json.Unmarshal(js, &r); err != nil {
@@ -271,19 +276,58 @@ func (s *Store) Get(ctx context.Context, k UserKey) (*Record, error) {
 	if err != nil {
 		return nil, redisErr(ctx, "get record", err)
 	}
-	v, _ := vals[0].(string)
-	d, _ := vals[1].(string)
-	if vals[0] == nil && vals[1] == nil {
+	return s.decodeRecord(key, vals)
+}
+
+// decodeRecord opens the [v, d] pair an HMGET returned.
+func (s *Store) decodeRecord(key string, vals []any) (*Record, error) {
+	if len(vals) != 2 || (vals[0] == nil && vals[1] == nil) {
 		return nil, ErrNotFound
 	}
+	v, _ := vals[0].(string)
+	d, _ := vals[1].(string)
 	if vals[0] == nil || vals[1] == nil {
 		return nil, fmt.Errorf("store: get record: %w", &OpenError{Reason: "record is missing a field"})
 	}
-	r, _, err := openRecord(s.sealer, key, v, []byte(d))
+	r, _, err := openRecord(s.sealer, s.codec, key, v, []byte(d))
 	if err != nil {
 		return nil, fmt.Errorf("store: get record: %w", err)
 	}
 	return r, nil
+}
+
+// Delivery is what Deliver learned in its one round trip.
+type Delivery struct {
+	// First: this is the envelope's first delivery (run it).
+	First bool
+	// Record is k's record, or nil with RecordErr (ErrNotFound, or an *OpenError).
+	Record    *Record
+	RecordErr error
+}
+
+// Deliver records an envelope id like FirstDelivery and reads k's record in the same
+// round trip (one pipeline): the hot path of every command is then one Redis call.
+// An error means Redis did not answer (ErrUnavailable); the caller decides whether
+// to run the command anyway.
+func (s *Store) Deliver(ctx context.Context, envelopeID string, ttl time.Duration, k UserKey) (Delivery, error) {
+	if envelopeID == "" {
+		return Delivery{}, errors.New("store: deliver: empty envelope id")
+	}
+	if err := k.Validate(); err != nil {
+		return Delivery{}, err
+	}
+	key := k.tokensKey()
+	c, cancel := s.opCtx(ctx)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	setnx := pipe.SetNX(c, "adobot:envelope:"+envelopeID, "1", ttl)
+	hmget := pipe.HMGet(c, key, "v", "d")
+	if _, err := pipe.Exec(c); err != nil {
+		return Delivery{}, redisErr(ctx, "deliver envelope", err)
+	}
+	d := Delivery{First: setnx.Val()}
+	d.Record, d.RecordErr = s.decodeRecord(key, hmget.Val())
+	return d, nil
 }
 
 // Put stores a new link, replacing any record; the new Version is greater than any

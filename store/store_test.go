@@ -735,3 +735,35 @@ func TestOpTimeoutOnHungServer(t *testing.T) {
 		t.Fatalf("took %v", took)
 	}
 }
+
+// Deliver answers dedupe and the record in one pipeline, with the same meaning as
+// FirstDelivery + Get.
+func TestDeliver(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	s := New(rdb, mustSealer(t, randKey(t)), Options{})
+	ctx := context.Background()
+	k := UserKey{Team: redistest.UniqueID("T"), User: redistest.UniqueID("U")}
+	env := redistest.UniqueID("E")
+
+	d, err := s.Deliver(ctx, env, time.Minute, k)
+	if err != nil || !d.First || d.Record != nil || !errors.Is(d.RecordErr, ErrNotFound) {
+		t.Fatalf("unlinked first delivery: %+v, %v", d, err)
+	}
+	if err := s.Put(ctx, k, &Record{AccessToken: "at-deliver", DisplayName: "D"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = s.Deliver(ctx, env, time.Minute, k)
+	if err != nil || d.First || d.Record == nil || d.Record.AccessToken != "at-deliver" || d.RecordErr != nil {
+		t.Fatalf("redelivery of a linked person: %+v, %v", d, err)
+	}
+	if _, err := s.Deliver(ctx, "", time.Minute, k); err == nil {
+		t.Error("empty envelope id accepted")
+	}
+	own := redistest.StartOwn(t)
+	down := New(own.Client(t), mustSealer(t, randKey(t)), Options{OpTimeout: 300 * time.Millisecond})
+	own.Stop()
+	if _, err := down.Deliver(ctx, env, time.Minute, k); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Redis down: %v, want ErrUnavailable", err)
+	}
+}

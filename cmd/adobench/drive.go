@@ -140,6 +140,7 @@ var errorPhrases = []struct{ phrase, kind string }{
 	{"haven't linked", "not_linked"},
 	{"link again", "relink"},
 	{"did not accept your sign-in", "relink"},
+	{"is having trouble", "upstream_error"},
 	{"took too long", "timeout"},
 	{"something went wrong", "error"},
 	{"request id", "error"},

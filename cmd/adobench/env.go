@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/adobot/adobot/internal/app"
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
@@ -55,6 +57,7 @@ type env struct {
 	team   string
 	people []person
 	web    *http.Client
+	trips  *tripCounter // every instance's Redis round trips
 }
 
 type envOptions struct {
@@ -147,7 +150,11 @@ func (e *env) startInstance(i int) error {
 		_ = ln.Close()
 		return err
 	}
-	a, err := app.New(cfg, app.Options{Logger: e.log.With("instance", i), Listener: ln, ShutdownTimeout: 5 * time.Second})
+	if e.trips == nil {
+		e.trips = &tripCounter{}
+	}
+	a, err := app.New(cfg, app.Options{Logger: e.log.With("instance", i), Listener: ln, ShutdownTimeout: 5 * time.Second,
+		RedisHooks: []redis.Hook{e.trips}})
 	if err != nil {
 		_ = ln.Close()
 		return err

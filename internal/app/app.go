@@ -37,6 +37,8 @@ type Options struct {
 	Workers int
 	// ShutdownTimeout bounds how long in-flight work may take after SIGTERM (0: 20 s).
 	ShutdownTimeout time.Duration
+	// RedisHooks observe the Redis client (the load tool counts round trips with one).
+	RedisHooks []redis.Hook
 }
 
 // App is one running adobot instance.
@@ -69,8 +71,11 @@ func New(cfg Config, opts Options) (*App, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: pooledTransport()}
 	}
+	// Replies to response_url and Web API calls go to Slack: their own pool, so a
+	// slow Azure DevOps never starves the connections replies need.
+	slackHTTP := &http.Client{Timeout: 10 * time.Second, Transport: pooledTransport()}
 	sealer, err := store.NewSealer(cfg.encKey, cfg.decKeys...)
 	if err != nil {
 		return nil, &ConfigError{Var: "TOKEN_ENCRYPTION_KEY", Reason: err.Error()}
@@ -78,6 +83,9 @@ func New(cfg Config, opts Options) (*App, error) {
 	rdb, err := store.Connect(cfg.RedisURL.Reveal())
 	if err != nil {
 		return nil, &ConfigError{Var: "REDIS_URL", Reason: err.Error()}
+	}
+	for _, h := range opts.RedisHooks {
+		rdb.AddHook(h)
 	}
 	a := &App{cfg: cfg, log: log, rdb: rdb, Registry: prometheus.NewRegistry()}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -107,6 +115,7 @@ func New(cfg Config, opts Options) (*App, error) {
 	api := slack.New(cfg.SlackBotToken.Reveal(),
 		slack.OptionAppLevelToken(cfg.SlackAppToken.Reveal()),
 		slack.OptionAPIURL(cfg.SlackAPIURL),
+		slack.OptionHTTPClient(slackHTTP),
 	)
 	notifier := bot.NewNotifier(api, log)
 	a.Auth = adoauth.NewService(adoauth.Config{
@@ -130,6 +139,7 @@ func New(cfg Config, opts Options) (*App, error) {
 		Workers:         opts.Workers,
 		Registerer:      a.Registry,
 		ShutdownTimeout: opts.ShutdownTimeout,
+		HTTPClient:      slackHTTP,
 	})
 	if err != nil {
 		_ = rdb.Close()
@@ -232,4 +242,19 @@ func (a *App) Run(ctx context.Context) error {
 // Close releases Redis connections (Run calls it; safe to call twice).
 func (a *App) Close() {
 	a.closeRDB.Do(func() { _ = a.rdb.Close() })
+}
+
+// pooledTransport keeps enough idle connections per host for a busy instance: the
+// default of 2 makes most concurrent calls to one host dial (and TLS-handshake) anew.
+func pooledTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
