@@ -25,7 +25,7 @@ const (
 // fixture returns responses["200"].body of a shared Azure DevOps example payload.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "azure-devops", name))
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", "azure-devops", name))
 	if err != nil {
 		t.Fatalf("read fixture: %v", err)
 	}

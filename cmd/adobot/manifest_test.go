@@ -33,7 +33,7 @@ func compileECMA(s string) (jsonschema.Regexp, error) {
 
 func slackSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "slack")
+	dir := filepath.Join("..", "..", "testdata", "fixtures", "slack")
 	c := jsonschema.NewCompiler()
 	c.UseRegexpEngine(compileECMA)
 	load := func(name, id string) {
