@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/adobot/adobot/internal/app"
+	"github.com/adobot/adobot/internal/blocktext"
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
 	"github.com/adobot/adobot/store"
@@ -261,33 +261,7 @@ func (e *env) link(ctx context.Context, p person) error {
 }
 
 // flatten is a message's text plus every text/url in its blocks.
-func flatten(m fakeslack.Message) string {
-	var sb strings.Builder
-	sb.WriteString(m.Text)
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for _, k := range []string{"text", "url"} {
-				if s, ok := x[k].(string); ok {
-					sb.WriteString("\n" + s)
-				}
-			}
-			for _, vv := range x {
-				walk(vv)
-			}
-		case []any:
-			for _, vv := range x {
-				walk(vv)
-			}
-		}
-	}
-	var v any
-	if len(m.Blocks) > 0 && json.Unmarshal(m.Blocks, &v) == nil {
-		walk(v)
-	}
-	return sb.String()
-}
+func flatten(m fakeslack.Message) string { return blocktext.Flatten(m.Text, m.Blocks) }
 
 func randHex(n int) string {
 	b := make([]byte, n)

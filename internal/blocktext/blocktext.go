@@ -104,3 +104,33 @@ func writeElement(b *strings.Builder, e element) {
 	}
 	b.WriteString("\n")
 }
+
+// Flatten returns a message's text followed by every text, url, value and action_id
+// in its blocks, one per line, unrendered: what tests and the load tool search in.
+func Flatten(text string, blocks json.RawMessage) string {
+	var sb strings.Builder
+	sb.WriteString(text)
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range []string{"text", "url", "value", "action_id"} {
+				if s, ok := x[k].(string); ok {
+					sb.WriteString("\n" + s)
+				}
+			}
+			for _, vv := range x {
+				walk(vv)
+			}
+		case []any:
+			for _, vv := range x {
+				walk(vv)
+			}
+		}
+	}
+	var v any
+	if len(blocks) > 0 && json.Unmarshal(blocks, &v) == nil {
+		walk(v)
+	}
+	return sb.String()
+}

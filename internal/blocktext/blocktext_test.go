@@ -35,3 +35,15 @@ func FuzzRender(f *testing.F) {
 		_ = Render(text, []byte(blocks))
 	})
 }
+
+func TestFlatten(t *testing.T) {
+	got := Flatten("top", []byte(`[{"type":"actions","elements":[{"type":"button","text":{"type":"plain_text","text":"Go"},"url":"https://u","action_id":"unlink","value":"v"}]}]`))
+	for _, want := range []string{"top", "\nGo", "\nhttps://u", "\nunlink", "\nv"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Flatten lacks %q: %q", want, got)
+		}
+	}
+	if Flatten("only", []byte("not json")) != "only" {
+		t.Error("bad blocks must leave the text alone")
+	}
+}

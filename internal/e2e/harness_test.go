@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/adobot/adobot/internal/app"
+	"github.com/adobot/adobot/internal/blocktext"
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
 	"github.com/adobot/adobot/internal/redistest"
@@ -162,33 +162,7 @@ type reply struct {
 	All string
 }
 
-func flatten(m fakeslack.Message) string {
-	var sb strings.Builder
-	sb.WriteString(m.Text)
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for _, k := range []string{"text", "url", "value", "action_id"} {
-				if s, ok := x[k].(string); ok {
-					sb.WriteString("\n" + s)
-				}
-			}
-			for _, vv := range x {
-				walk(vv)
-			}
-		case []any:
-			for _, vv := range x {
-				walk(vv)
-			}
-		}
-	}
-	var v any
-	if len(m.Blocks) > 0 && json.Unmarshal(m.Blocks, &v) == nil {
-		walk(v)
-	}
-	return sb.String()
-}
+func flatten(m fakeslack.Message) string { return blocktext.Flatten(m.Text, m.Blocks) }
 
 // send runs one /ado command as the test user and returns its first reply.
 func (e *env) send(text string) reply {
