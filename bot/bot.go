@@ -433,6 +433,7 @@ type runCtx struct {
 	slash slack.SlashCommand
 	cmd   Command
 	rec   *store.Record // set by prepare
+	rid   string        // request id, in every log line and in unexpected-error replies
 	// prefetched: the record as read with the dedupe, used once by prepare.
 	prefetched *store.Delivery
 	org        string
@@ -441,8 +442,11 @@ type runCtx struct {
 
 func (b *Bot) runSlash(ctx context.Context, j job) {
 	cmd, perr := Parse(j.slash.Text)
-	rc := &runCtx{key: j.key, slash: j.slash, cmd: cmd, prefetched: j.prefetched}
-	rc.log = b.log.With("team", j.key.Team, "user", j.key.User, "command", cmd.Name)
+	rc := &runCtx{key: j.key, slash: j.slash, cmd: cmd, prefetched: j.prefetched, rid: newRequestID()}
+	// Every line about this command carries its request id; a reply that shows the
+	// id lets support find them all.
+	rc.log = b.log.With("request_id", rc.rid, "envelope_id", j.envelopeID, "team", j.key.Team, "user", j.key.User, "command", cmd.Name)
+	start := time.Now()
 
 	var (
 		r       reply
@@ -459,6 +463,7 @@ func (b *Bot) runSlash(ctx context.Context, j job) {
 	}
 	b.metrics.command(cmd.Name, outcome)
 	b.respond(ctx, j.slash.ResponseURL, r, rc.log)
+	rc.log.Debug("command answered", "outcome", outcome, "took", time.Since(start))
 }
 
 func (b *Bot) dispatch(ctx context.Context, rc *runCtx) (reply, error) {
@@ -500,9 +505,8 @@ func (b *Bot) errorReply(ctx context.Context, rc *runCtx, err error) (reply, str
 	m := mapError(err, rc.org, project)
 	text := m.text
 	if m.unexpected {
-		id := newRequestID()
-		rc.log.Error("command failed", "request_id", id, "err", err)
-		text += " (request id: " + id + ")"
+		rc.log.Error("command failed", "err", err)
+		text += " (request id: " + rc.rid + ")"
 	} else {
 		rc.log.Info("command refused", "outcome", m.outcome, "err", err)
 	}
