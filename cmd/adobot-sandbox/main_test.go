@@ -50,3 +50,21 @@ func TestSplitScript(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// Interactive mode as a person types it: /ado link, Enter to let the sandbox follow
+// the sign-in link, a command, quit.
+func TestInteractiveSandbox(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out, errs bytes.Buffer
+	in := strings.NewReader("/ado link\n\n/ado status\nhome\nquit\n")
+	if code := run(ctx, []string{"--embedded-redis", "--ado-latency=1ms"}, in, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	screen := out.String()
+	for _, want := range []string{"press Enter", "sign-in page: HTTP 200", "Linked as *Dana Demo*", "You're linked as", "App Home", "Disconnect"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+}
