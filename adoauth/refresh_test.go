@@ -218,6 +218,70 @@ func TestStalledLockHolderIsFenced(t *testing.T) {
 	}
 }
 
+// A stalled holder whose IdP call succeeded (rotating the refresh token) loses its
+// lock; the next holder redeems the same, now dead, refresh token, gets invalid_grant
+// and flags the link. The first holder's fenced write must not log the person out:
+// it holds the only valid tokens, and the flag it finds names the refresh token it
+// redeemed, so it writes them over the flag.
+func TestStalledWinnerRescuesLinkFlaggedByLoser(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	k, _ := e.user("Barbara Liskov")
+	old := putRecord(t, e, k, "at-old-liskov-0123", "rt-old-liskov-0123", time.Now().Add(time.Hour))
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	prov := &scriptedProvider{refresh: func(ctx context.Context, n int64, rt string) (*Token, error) {
+		if n == 1 {
+			close(entered)
+			<-release // the IdP already rotated: rt is dead from here on
+			return &Token{AccessToken: "at-winner-liskov-xyz", RefreshToken: "rt-winner-liskov-xyz", Expiry: time.Now().Add(time.Hour)}, nil
+		}
+		return nil, &ProviderError{Mode: "entra", Op: "refresh", Code: "invalid_grant", Status: 400}
+	}}
+	e.secret("at-winner-liskov-xyz", "rt-winner-liskov-xyz")
+	tune := func(s *Service) {
+		s.prov = prov
+		s.lockTTL = 200 * time.Millisecond
+		s.noExtend = true
+	}
+	a, b := e.replica(tune), e.replica(tune)
+
+	type result struct {
+		tok string
+		err error
+	}
+	resA := make(chan result, 1)
+	go func() {
+		tok, err := a.TokenSource(k, nil).Refresh(context.Background(), old.AccessToken)
+		resA <- result{tok, err}
+	}()
+	<-entered
+	time.Sleep(400 * time.Millisecond) // A's lock has expired; A does not know.
+	if _, err := b.TokenSource(k, nil).Refresh(context.Background(), old.AccessToken); !errors.Is(err, ErrNeedsRelink) {
+		t.Fatalf("loser: %v, want ErrNeedsRelink", err)
+	}
+	if cur, _ := e.st.Get(context.Background(), k); cur == nil || !cur.NeedsRelink {
+		t.Fatal("the loser did not flag the link (the race this test needs did not happen)")
+	}
+	close(release)
+	ra := <-resA
+	e.noteErr(ra.err)
+	if ra.err != nil || ra.tok != "at-winner-liskov-xyz" {
+		t.Fatalf("winner returned %q, %v; want its own fresh token", ra.tok, ra.err)
+	}
+	cur, err := e.st.Get(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.NeedsRelink || cur.AccessToken != "at-winner-liskov-xyz" || cur.RefreshToken != "rt-winner-liskov-xyz" {
+		t.Fatalf("link not rescued: relink=%v", cur.NeedsRelink)
+	}
+	// And it keeps working: the next command on another replica uses it, no IdP call.
+	tok, err := b.TokenSource(k, nil).Token(context.Background())
+	if err != nil || tok != "at-winner-liskov-xyz" {
+		t.Fatalf("after rescue: %q %v", tok, err)
+	}
+}
+
 // slowAfterProvider lets the real refresh happen, then takes a while to "return"
 // and gives up if its context is cancelled: exactly how a request-scoped context
 // would lose a rotated refresh token.

@@ -312,6 +312,19 @@ func (s *Service) refreshLocked(ctx context.Context, k store.UserKey, rejected s
 			if gerr != nil {
 				return nil, fmt.Errorf("adoauth: refresh: reload: %w", gerr)
 			}
+			if nrec.NeedsRelink && nrec.RefreshToken == cur.RefreshToken {
+				// The flag came from a holder that redeemed the same refresh token
+				// after we did and was told invalid_grant. We hold its valid
+				// successors: keep the link instead of logging the person out.
+				next.NeedsRelink = false
+				if err := s.st.CompareAndSwap(wctx, k, nrec.Version, next); err == nil {
+					log.Warn("refresh: rescued a link flagged by a racing holder", "version", next.Version)
+					s.count("refresh", "rescued")
+					s.forgetNegative(k)
+					return next, nil
+				}
+				return nil, ErrNeedsRelink
+			}
 			if nrec.NeedsRelink {
 				return nil, ErrNeedsRelink
 			}
