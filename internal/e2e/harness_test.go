@@ -172,22 +172,31 @@ func (e *env) send(text string) reply {
 
 func (e *env) sendAs(team, user, text string) reply {
 	e.t.Helper()
+	return e.sendSC(fakeslack.SlashCommand{Team: team, User: user, Text: text})
+}
+
+// sendSC runs one slash command as described (channel defaulted) and returns its first reply.
+func (e *env) sendSC(sc fakeslack.SlashCommand) reply {
+	e.t.Helper()
+	if sc.Channel == "" {
+		sc.Channel = "C0E2E"
+	}
 	ctx := e.ctx(20 * time.Second)
-	c, err := e.slack.Slash(ctx, fakeslack.SlashCommand{Team: team, User: user, Channel: "C0E2E", Text: text})
+	c, err := e.slack.Slash(ctx, sc)
 	if err != nil {
-		e.t.Fatalf("slash %q: %v", text, err)
+		e.t.Fatalf("slash %q: %v", sc.Text, err)
 	}
 	ack, err := c.WaitAck(ctx)
 	if err != nil {
-		e.t.Fatalf("no ack for %q: %v", text, err)
+		e.t.Fatalf("no ack for %q: %v", sc.Text, err)
 	}
 	e.recordAck(ack.Latency)
 	m, err := c.WaitReply(ctx)
 	if err != nil {
-		e.t.Fatalf("no reply for %q: %v", text, err)
+		e.t.Fatalf("no reply for %q: %v", sc.Text, err)
 	}
 	if m.Method == "chat.postMessage" {
-		e.t.Errorf("reply to %q went to a DM", text)
+		e.t.Errorf("reply to %q went to a DM", sc.Text)
 	}
 	return reply{m, flatten(m)}
 }
@@ -219,13 +228,20 @@ var startURL = regexp.MustCompile(`https?://[^\s"<>|]+/oauth/start\?[^\s"<>|]+`)
 // provider to the callback) and waits for the confirmation DM.
 func (e *env) link() (page string, confirmation fakeslack.Message) {
 	e.t.Helper()
-	before := len(e.slack.DMs(e.slackU))
-	r := e.send("link")
+	return e.linkSC(fakeslack.SlashCommand{Team: e.team, User: e.slackU})
+}
+
+// linkSC links the person sc describes (team, enterprise, user).
+func (e *env) linkSC(sc fakeslack.SlashCommand) (page string, confirmation fakeslack.Message) {
+	e.t.Helper()
+	before := len(e.slack.DMs(sc.User))
+	sc.Text = "link"
+	r := e.sendSC(sc)
 	if !strings.Contains(strings.ToLower(r.All), "dm") {
 		e.t.Errorf("link reply does not point at the DM: %q", r.All)
 	}
 	ctx := e.ctx(15 * time.Second)
-	dms, err := e.slack.WaitDM(ctx, e.slackU, before+1)
+	dms, err := e.slack.WaitDM(ctx, sc.User, before+1)
 	if err != nil {
 		e.t.Fatalf("no sign-in DM: %v", err)
 	}
@@ -242,7 +258,7 @@ func (e *env) link() (page string, confirmation fakeslack.Message) {
 	if res.StatusCode != 200 {
 		e.t.Fatalf("callback: HTTP %d: %s", res.StatusCode, body)
 	}
-	dms, err = e.slack.WaitDM(ctx, e.slackU, before+2)
+	dms, err = e.slack.WaitDM(ctx, sc.User, before+2)
 	if err != nil {
 		e.t.Fatalf("no confirmation DM: %v", err)
 	}
