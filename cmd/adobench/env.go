@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,13 +20,12 @@ import (
 	"github.com/adobot/adobot/internal/blocktext"
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
+	"github.com/adobot/adobot/internal/simenv"
 	"github.com/adobot/adobot/store"
 )
 
 const (
-	clientID, clientSecret = "adobench-client", "adobench-client-secret"
-	appToken, botToken     = "xapp-1-adobench", "xoxb-adobench"
-	benchChannel           = "C0BENCH"
+	benchChannel = "C0BENCH"
 )
 
 // person is one linked Slack user and the Azure DevOps identity with the same email.
@@ -80,14 +78,14 @@ func newEnv(ctx context.Context, o envOptions) (e *env, err error) {
 		return e, err
 	}
 	e.ado, err = fakeado.New(fakeado.Options{
-		ClientID: clientID, ClientSecret: clientSecret, Latency: o.adoLatency,
+		ClientID: simenv.ClientID, ClientSecret: simenv.ClientSecret, Latency: o.adoLatency,
 		Logger: e.log, MaxRequestLog: -1, // the request log would only inflate our RSS
 	})
 	if err != nil {
 		return e, err
 	}
 	e.slack, err = fakeslack.New(fakeslack.Options{
-		AppToken: appToken, BotToken: botToken, Logger: e.log,
+		AppToken: simenv.AppToken, BotToken: simenv.BotToken, Logger: e.log,
 		PingInterval: 5 * time.Second, RedeliverAfter: o.redeliverAfter,
 	})
 	if err != nil {
@@ -136,16 +134,7 @@ func (e *env) startInstance(i int) error {
 	if err != nil {
 		return err
 	}
-	cfg := app.Config{
-		SlackAppToken: appToken, SlackBotToken: botToken, SlackAPIURL: e.slack.APIURL(),
-		RedisURL:           app.Secret(e.redis.URL),
-		TokenEncryptionKey: app.Secret(base64.StdEncoding.EncodeToString(e.key)),
-		PublicURL:          "http://" + ln.Addr().String(), Port: 3000,
-		ADOAuth: "entra", ADOClientID: clientID, ADOClientSecret: clientSecret,
-		ADOTenant: "organizations", ADOAuthorityURL: e.ado.AuthorityURL(),
-		ADOVSSPSURL: e.ado.VSSPSURL(), ADOAPIURL: e.ado.APIURL(),
-		LinkRequireEmail: true, LogLevel: "info",
-	}
+	cfg := simenv.Config(e.slack, e.ado, e.redis.URL, e.key, "http://"+ln.Addr().String())
 	if err := cfg.Validate(); err != nil {
 		_ = ln.Close()
 		return err

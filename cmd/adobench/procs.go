@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/adobot/adobot/internal/app"
+	"github.com/adobot/adobot/internal/simenv"
 )
 
 // childFlag makes the binary run one adobot instance configured from the
@@ -90,14 +90,9 @@ func (e *env) instanceProcRSS(ctx context.Context, c *config) ([]float64, error)
 			return nil, err
 		}
 		cmd := exec.Command(exe, childFlag)
-		cmd.Env = append(os.Environ(),
-			"SLACK_APP_TOKEN="+appToken, "SLACK_BOT_TOKEN="+botToken, "SLACK_API_URL="+e.slack.APIURL(),
-			"REDIS_URL="+e.redis.URL, "TOKEN_ENCRYPTION_KEY="+base64.StdEncoding.EncodeToString(e.key),
-			"TOKEN_DECRYPTION_KEYS=", "ADO_ORG=", "LOG_LEVEL=error",
-			"PUBLIC_URL=http://127.0.0.1:"+strconv.Itoa(port), "PORT="+strconv.Itoa(port),
-			"ADO_AUTH=entra", "ADO_CLIENT_ID="+clientID, "ADO_CLIENT_SECRET="+clientSecret,
-			"ADO_TENANT=organizations", "ADO_AUTHORITY_URL="+e.ado.AuthorityURL(),
-			"ADO_VSSPS_URL="+e.ado.VSSPSURL(), "ADO_API_URL="+e.ado.APIURL(), "LINK_REQUIRE_EMAIL_MATCH=true")
+		cfg := simenv.Config(e.slack, e.ado, e.redis.URL, e.key, "http://127.0.0.1:"+strconv.Itoa(port))
+		cfg.Port, cfg.LogLevel = port, "error"
+		cmd.Env = append(os.Environ(), simenv.Env(cfg)...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			return nil, err

@@ -27,6 +27,7 @@ import (
 	"github.com/adobot/adobot/internal/blocktext"
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
+	"github.com/adobot/adobot/internal/simenv"
 )
 
 const (
@@ -138,8 +139,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (*sandbox, error) {
 		redisURL = "redis://" + mr.Addr() + "/0"
 	}
 
-	const clientID, clientSecret = "sandbox-client", "sandbox-client-secret"
-	ado, err := fakeado.New(fakeado.Options{ClientID: clientID, ClientSecret: clientSecret, Latency: o.latency, Logger: logger})
+	ado, err := fakeado.New(fakeado.Options{ClientID: simenv.ClientID, ClientSecret: simenv.ClientSecret, Latency: o.latency, Logger: logger})
 	if err != nil {
 		sb.close()
 		return nil, fmt.Errorf("azure devops simulator: %w", err)
@@ -148,7 +148,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (*sandbox, error) {
 	demo := fakeado.User{ID: "d6245f20-2af8-44f4-9451-8107cb2767db", DisplayName: "Dana Demo", Email: demoEmail, Orgs: []string{"contoso"}}
 	fakeado.SeedDemo(ado, demo)
 
-	sl, err := fakeslack.New(fakeslack.Options{AppToken: "xapp-1-sandbox", BotToken: "xoxb-sandbox", Logger: logger})
+	sl, err := fakeslack.New(fakeslack.Options{AppToken: simenv.AppToken, BotToken: simenv.BotToken, Logger: logger})
 	if err != nil {
 		sb.close()
 		return nil, fmt.Errorf("slack simulator: %w", err)
@@ -161,23 +161,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (*sandbox, error) {
 		sb.close()
 		return nil, err
 	}
-	cfg := app.Config{
-		SlackAppToken:      "xapp-1-sandbox",
-		SlackBotToken:      "xoxb-sandbox",
-		SlackAPIURL:        sl.APIURL(),
-		RedisURL:           app.Secret(redisURL),
-		TokenEncryptionKey: app.Secret(randomKey()),
-		PublicURL:          "http://" + ln.Addr().String(),
-		ADOAuth:            "entra",
-		ADOClientID:        clientID,
-		ADOClientSecret:    clientSecret,
-		ADOTenant:          "organizations",
-		ADOAuthorityURL:    ado.AuthorityURL(),
-		ADOVSSPSURL:        ado.VSSPSURL(),
-		ADOAPIURL:          ado.APIURL(),
-		LinkRequireEmail:   true,
-		LogLevel:           "info",
-	}
+	cfg := simenv.Config(sl, ado, redisURL, randomKey(), "http://"+ln.Addr().String())
 	if err := cfg.Validate(); err != nil {
 		_ = ln.Close()
 		sb.close()

@@ -2,15 +2,14 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 )
 
 // randomKey is a fresh TOKEN_ENCRYPTION_KEY for this sandbox run.
-func randomKey() string {
+func randomKey() []byte {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
+	return b
 }
 
 // homeBlocks pulls the blocks out of a published view.

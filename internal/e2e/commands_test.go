@@ -11,6 +11,7 @@ import (
 
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
+	"github.com/adobot/adobot/internal/simenv"
 )
 
 func mustContain(t *testing.T, what, got string, wants ...string) {
@@ -107,7 +108,7 @@ func TestLinkFlowCommandsAndUnlink(t *testing.T) {
 // secret, appears in a log line, a Slack message, or a Redis value in clear.
 func scanSecrets(t *testing.T, e *env) {
 	t.Helper()
-	secrets := append(e.ado.IssuedTokens(), clientSecret)
+	secrets := append(e.ado.IssuedTokens(), simenv.ClientSecret)
 	logs := e.logs.String()
 	var slack strings.Builder
 	for _, m := range append(e.slack.DMs(e.slackU), e.slack.Ephemerals(e.slackU)...) {

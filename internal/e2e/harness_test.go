@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"io"
 	"log/slog"
 	"net"
@@ -21,9 +20,8 @@ import (
 	"github.com/adobot/adobot/internal/fakeado"
 	"github.com/adobot/adobot/internal/fakeslack"
 	"github.com/adobot/adobot/internal/redistest"
+	"github.com/adobot/adobot/internal/simenv"
 )
-
-const clientID, clientSecret = "e2e-client", "e2e-client-secret-value"
 
 // lockedBuffer collects every log line of every instance so tests can scan them.
 type lockedBuffer struct {
@@ -82,7 +80,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	ado, err := fakeado.New(fakeado.Options{ClientID: clientID, ClientSecret: clientSecret, Latency: o.latency, Logger: logger})
+	ado, err := fakeado.New(fakeado.Options{ClientID: simenv.ClientID, ClientSecret: simenv.ClientSecret, Latency: o.latency, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +92,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	fakeado.SeedDemo(ado, e.user)
 	ado.AddProject("fabrikam", fakeado.Project{Name: "Fiber"}) // the person's second organization
 
-	sl, err := fakeslack.New(fakeslack.Options{AppToken: "xapp-1-e2e", BotToken: "xoxb-e2e", PingInterval: time.Second, Logger: logger})
+	sl, err := fakeslack.New(fakeslack.Options{AppToken: simenv.AppToken, BotToken: simenv.BotToken, PingInterval: time.Second, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,13 +107,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := app.Config{
-			SlackAppToken: "xapp-1-e2e", SlackBotToken: "xoxb-e2e", SlackAPIURL: sl.APIURL(),
-			RedisURL: app.Secret(e.redis.URL), TokenEncryptionKey: app.Secret(base64.StdEncoding.EncodeToString(key)),
-			PublicURL: "http://" + ln.Addr().String(), ADOAuth: o.mode, ADOClientID: clientID,
-			ADOClientSecret: clientSecret, ADOTenant: "organizations", ADOAuthorityURL: ado.AuthorityURL(),
-			ADOVSSPSURL: ado.VSSPSURL(), ADOAPIURL: ado.APIURL(), LinkRequireEmail: true, LogLevel: "debug",
-		}
+		cfg := simenv.Config(sl, ado, e.redis.URL, key, "http://"+ln.Addr().String())
+		cfg.ADOAuth, cfg.LogLevel = o.mode, "debug"
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
