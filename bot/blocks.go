@@ -177,6 +177,14 @@ func fitItems(head, items []slack.Block, foot func(shown int) []slack.Block) []s
 	if room := maxBlocks - len(head) - footLen; n > room {
 		n = max(room, 0)
 	}
+	// Most replies fit whole: one marshal decides. A whole marshal is one byte
+	// larger than the per-block sum below, so this accepts only what the exact
+	// loop would.
+	all := make([]slack.Block, 0, len(head)+n+footLen)
+	all = append(append(append(all, head...), items[:n]...), foot(n)...)
+	if js, err := json.Marshal(all); err == nil && len(js)+64 <= replyByteBudget {
+		return all
+	}
 	used := size(head) + size(foot(n)) + 64
 	itemSizes := 0
 	shown := 0

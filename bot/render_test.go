@@ -261,3 +261,16 @@ func BenchmarkRenderBuilds50(b *testing.B) {
 		}
 	}
 }
+
+// The default reply: 10 builds, well inside every limit.
+func BenchmarkRenderBuilds10(b *testing.B) {
+	builds := manyBuilds(10, "feature & <stuff>")
+	cmd := Command{Name: "builds", Top: 10}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := renderBuilds(testNow, "contoso", "Web", cmd, builds)
+		if len(r.Blocks) == 0 {
+			b.Fatal("no blocks")
+		}
+	}
+}
