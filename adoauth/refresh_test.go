@@ -163,21 +163,22 @@ func putRecord(t *testing.T, e *env, k store.UserKey, at, rt string, exp time.Ti
 	return rec
 }
 
-func TestStalledLockHolderIsFenced(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	k, _ := e.user("Leslie Lamport")
-	old := putRecord(t, e, k, "at-old-0123456789", "rt-old-0123456789", time.Now().Add(time.Hour))
-
+// stalledRace stages the lock-expiry race: replica A starts refreshing old and its
+// IdP call (answering first) stalls past A's 200 ms lock, which is never extended;
+// then replica B refreshes the same token and its IdP call answers with second.
+// It returns B's outcome, and finishA, which lets A's IdP call return and waits
+// for A's outcome.
+func stalledRace(t *testing.T, e *env, k store.UserKey, old *store.Record, first *Token, second func() (*Token, error)) (tokB string, errB error, finishA func() (string, error), prov *scriptedProvider) {
+	t.Helper()
 	entered, release := make(chan struct{}), make(chan struct{})
-	prov := &scriptedProvider{refresh: func(ctx context.Context, n int64, rt string) (*Token, error) {
+	prov = &scriptedProvider{refresh: func(ctx context.Context, n int64, rt string) (*Token, error) {
 		if n == 1 {
 			close(entered)
-			<-release
-			return &Token{AccessToken: "at-stalled-holder-xyz", RefreshToken: "rt-stalled-holder-xyz", Expiry: time.Now().Add(time.Hour)}, nil
+			<-release // for the IdP, the refresh token is redeemed from here on
+			return first, nil
 		}
-		return &Token{AccessToken: "at-second-holder-xyz", RefreshToken: "rt-second-holder-xyz", Expiry: time.Now().Add(time.Hour)}, nil
+		return second()
 	}}
-	e.secret("at-stalled-holder-xyz", "rt-stalled-holder-xyz", "at-second-holder-xyz", "rt-second-holder-xyz")
 	tune := func(s *Service) {
 		s.prov = prov
 		s.lockTTL = 200 * time.Millisecond
@@ -196,15 +197,33 @@ func TestStalledLockHolderIsFenced(t *testing.T) {
 	}()
 	<-entered
 	time.Sleep(400 * time.Millisecond) // A's lock has expired; A does not know.
-	tokB, err := b.TokenSource(k, nil).Refresh(context.Background(), old.AccessToken)
+	tokB, errB = b.TokenSource(k, nil).Refresh(context.Background(), old.AccessToken)
+	finishA = func() (string, error) {
+		close(release)
+		ra := <-resA
+		e.noteErr(ra.err)
+		return ra.tok, ra.err
+	}
+	return tokB, errB, finishA, prov
+}
+
+func TestStalledLockHolderIsFenced(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	k, _ := e.user("Leslie Lamport")
+	old := putRecord(t, e, k, "at-old-0123456789", "rt-old-0123456789", time.Now().Add(time.Hour))
+	e.secret("at-stalled-holder-xyz", "rt-stalled-holder-xyz", "at-second-holder-xyz", "rt-second-holder-xyz")
+
+	tokB, err, finishA, prov := stalledRace(t, e, k, old,
+		&Token{AccessToken: "at-stalled-holder-xyz", RefreshToken: "rt-stalled-holder-xyz", Expiry: time.Now().Add(time.Hour)},
+		func() (*Token, error) {
+			return &Token{AccessToken: "at-second-holder-xyz", RefreshToken: "rt-second-holder-xyz", Expiry: time.Now().Add(time.Hour)}, nil
+		})
 	if err != nil || tokB != "at-second-holder-xyz" {
 		t.Fatalf("second holder: %q %v", tokB, err)
 	}
-	close(release)
-	ra := <-resA
-	e.noteErr(ra.err)
-	if ra.err != nil || ra.tok != "at-second-holder-xyz" {
-		t.Fatalf("stalled holder returned %q, %v; want the second holder's token", ra.tok, ra.err)
+	tokA, errA := finishA()
+	if errA != nil || tokA != "at-second-holder-xyz" {
+		t.Fatalf("stalled holder returned %q, %v; want the second holder's token", tokA, errA)
 	}
 	cur, err := e.st.Get(context.Background(), k)
 	if err != nil {
@@ -227,46 +246,22 @@ func TestStalledWinnerRescuesLinkFlaggedByLoser(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	k, _ := e.user("Barbara Liskov")
 	old := putRecord(t, e, k, "at-old-liskov-0123", "rt-old-liskov-0123", time.Now().Add(time.Hour))
-
-	entered, release := make(chan struct{}), make(chan struct{})
-	prov := &scriptedProvider{refresh: func(ctx context.Context, n int64, rt string) (*Token, error) {
-		if n == 1 {
-			close(entered)
-			<-release // the IdP already rotated: rt is dead from here on
-			return &Token{AccessToken: "at-winner-liskov-xyz", RefreshToken: "rt-winner-liskov-xyz", Expiry: time.Now().Add(time.Hour)}, nil
-		}
-		return nil, &ProviderError{Mode: "entra", Op: "refresh", Code: "invalid_grant", Status: 400}
-	}}
 	e.secret("at-winner-liskov-xyz", "rt-winner-liskov-xyz")
-	tune := func(s *Service) {
-		s.prov = prov
-		s.lockTTL = 200 * time.Millisecond
-		s.noExtend = true
-	}
-	a, b := e.replica(tune), e.replica(tune)
 
-	type result struct {
-		tok string
-		err error
-	}
-	resA := make(chan result, 1)
-	go func() {
-		tok, err := a.TokenSource(k, nil).Refresh(context.Background(), old.AccessToken)
-		resA <- result{tok, err}
-	}()
-	<-entered
-	time.Sleep(400 * time.Millisecond) // A's lock has expired; A does not know.
-	if _, err := b.TokenSource(k, nil).Refresh(context.Background(), old.AccessToken); !errors.Is(err, ErrNeedsRelink) {
-		t.Fatalf("loser: %v, want ErrNeedsRelink", err)
+	_, errB, finishA, prov := stalledRace(t, e, k, old,
+		&Token{AccessToken: "at-winner-liskov-xyz", RefreshToken: "rt-winner-liskov-xyz", Expiry: time.Now().Add(time.Hour)},
+		func() (*Token, error) {
+			return nil, &ProviderError{Mode: "entra", Op: "refresh", Code: "invalid_grant", Status: 400}
+		})
+	if !errors.Is(errB, ErrNeedsRelink) {
+		t.Fatalf("loser: %v, want ErrNeedsRelink", errB)
 	}
 	if cur, _ := e.st.Get(context.Background(), k); cur == nil || !cur.NeedsRelink {
 		t.Fatal("the loser did not flag the link (the race this test needs did not happen)")
 	}
-	close(release)
-	ra := <-resA
-	e.noteErr(ra.err)
-	if ra.err != nil || ra.tok != "at-winner-liskov-xyz" {
-		t.Fatalf("winner returned %q, %v; want its own fresh token", ra.tok, ra.err)
+	tokA, errA := finishA()
+	if errA != nil || tokA != "at-winner-liskov-xyz" {
+		t.Fatalf("winner returned %q, %v; want its own fresh token", tokA, errA)
 	}
 	cur, err := e.st.Get(context.Background(), k)
 	if err != nil {
@@ -276,9 +271,10 @@ func TestStalledWinnerRescuesLinkFlaggedByLoser(t *testing.T) {
 		t.Fatalf("link not rescued: relink=%v", cur.NeedsRelink)
 	}
 	// And it keeps working: the next command on another replica uses it, no IdP call.
-	tok, err := b.TokenSource(k, nil).Token(context.Background())
-	if err != nil || tok != "at-winner-liskov-xyz" {
-		t.Fatalf("after rescue: %q %v", tok, err)
+	calls := prov.calls.Load()
+	tok, err := e.replica(func(s *Service) { s.prov = prov }).TokenSource(k, nil).Token(context.Background())
+	if err != nil || tok != "at-winner-liskov-xyz" || prov.calls.Load() != calls {
+		t.Fatalf("after rescue: %q %v (IdP calls %d -> %d)", tok, err, calls, prov.calls.Load())
 	}
 }
 
