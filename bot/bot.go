@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -566,6 +567,20 @@ func (b *Bot) prepare(ctx context.Context, rc *runCtx, project string) (string, 
 	return org, b.cfg.DevOps.For(b.cfg.Auth.TokenSource(rc.key, rec)), nil
 }
 
+// withoutURL drops the URL from a transport error: a response_url is a capability
+// (anyone holding it can post into the channel), so only its host is logged.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	host := "response_url"
+	if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+		host = u.Host
+	}
+	return fmt.Errorf("%s %s: %w", ue.Op, host, ue.Err)
+}
+
 // record returns the person's record: the one read with the dedupe the first time,
 // a fresh read after that.
 func (b *Bot) record(ctx context.Context, rc *runCtx) (*store.Record, error) {
@@ -586,7 +601,7 @@ func (b *Bot) respond(ctx context.Context, responseURL string, r reply, log *slo
 	rctx, cancel := context.WithTimeout(ctx, replyTimeout)
 	defer cancel()
 	if err := slack.PostWebhookCustomHTTPContext(rctx, responseURL, b.cfg.HTTPClient, r.webhook()); err != nil {
-		log.Warn("reply via response_url failed", "err", err)
+		log.Warn("reply via response_url failed", "err", withoutURL(err))
 	}
 }
 

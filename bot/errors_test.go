@@ -1,8 +1,12 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +66,26 @@ func TestMapError(t *testing.T) {
 				t.Errorf("no metrics outcome")
 			}
 		})
+	}
+}
+
+// A response_url is a capability (anyone holding it can post into the channel for
+// 30 minutes): a failed reply must not write it into the log.
+func TestFailedReplyDoesNotLogResponseURL(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/commands/T0123/4567/s3cretHookPathToken"
+	l.Close() // nothing listens: the POST fails in the transport
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	b := &Bot{cfg: Config{HTTPClient: &http.Client{Timeout: time.Second}}}
+	b.respond(context.Background(), dead, textReply("hello"), log)
+	if !strings.Contains(logs.String(), "reply via response_url failed") {
+		t.Fatalf("the failure was not logged: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "s3cretHookPathToken") {
+		t.Fatalf("the response_url reached the log: %s", logs.String())
 	}
 }
