@@ -319,3 +319,18 @@ func TestAppHome(t *testing.T) {
 		t.Errorf("still linked after Disconnect: %s", r.All)
 	}
 }
+
+// An envelope slack-go cannot decode is still acknowledged (Slack would redeliver
+// it forever otherwise), and the bot keeps answering.
+func TestUndecodableEnvelopeIsAcknowledged(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := e.ctx(15 * time.Second)
+	c, err := e.slack.SendEnvelope(ctx, fakeslack.TypeSlashCommands, json.RawMessage(`"not a slash command"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitAck(ctx); err != nil {
+		t.Fatalf("undecodable envelope not acknowledged: %v", err)
+	}
+	mustContain(t, "help afterwards", e.send("help").All, "/ado link")
+}

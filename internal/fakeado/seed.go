@@ -16,9 +16,6 @@ var demoUsers = []User{
 	{ID: "6f1c2a5e-3b7d-4c1e-9a2f-0d8e4b6c1a02", DisplayName: "Sam Rivera", Email: "sam.rivera@contoso.example"},
 }
 
-// DemoUsers returns the users SeedDemo adds when called without users.
-func DemoUsers() []User { return slices.Clone(demoUsers) }
-
 // colleagues own work and review pull requests but are never signed in.
 var colleagues = []User{
 	{ID: "9b0a7c3d-1e2f-4a5b-8c6d-7e8f9a0b1c01", DisplayName: "Priya Patel", Email: "priya.patel@contoso.example"},

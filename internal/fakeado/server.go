@@ -202,9 +202,6 @@ func (s *Server) Close() {
 	<-s.done
 }
 
-// URL is the server's base URL (same as APIURL).
-func (s *Server) URL() string { return s.base }
-
 // APIURL is ADO_API_URL: organization APIs live at {APIURL}/{org}/...
 func (s *Server) APIURL() string { return s.base }
 

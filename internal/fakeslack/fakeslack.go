@@ -282,9 +282,6 @@ func (s *Server) APIURL() string { return s.base + "/api/" }
 // BaseURL is the server root, e.g. "http://127.0.0.1:PORT".
 func (s *Server) BaseURL() string { return s.base }
 
-// AppID is the api_app_id the server uses.
-func (s *Server) AppID() string { return s.opts.AppID }
-
 // AddUser makes u known to users.info (replacing any user with the same ID).
 func (s *Server) AddUser(u User) {
 	if u.RealName == "" {
